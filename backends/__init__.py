@@ -1,0 +1,1 @@
+"""Backend adapters: the contract (``backends.contract``), the registry and the built-ins."""

@@ -1,0 +1,1 @@
+"""The harness: cases, input generation, tolerance, comparison, statistics, results, pytest plugin."""
