@@ -24,6 +24,7 @@ from backends.registry import UnknownBackend, available_names, resolve
 from . import runner
 from .cases import Case
 from .dtypes import DEFAULT_DTYPES, DTYPES
+from .problem_cache import ProblemCache, default_dir
 from .results import OUTCOMES, ResultsWriter, new_row, now, run_record
 
 ROW_KEY = "nnconform_row"
@@ -77,6 +78,7 @@ class RunState:
     dtypes: list[str]
     seed: int
     is_controller: bool
+    reference_cache: ProblemCache | None = None
     writer: ResultsWriter | None = None
     rows: list[dict] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
@@ -107,6 +109,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--case-timeout", type=float, default=300.0, metavar="SECONDS",
                 help="per-case limit on the backend's answer (default 300; 0 disables); a "
                      "case that exceeds it is an error and the run goes on")
+    g.addoption("--reference-cache", metavar="DIR", default=None,
+                help="keep the reference's problems (inputs, expected values, error scales) "
+                     "across runs in DIR, keyed by the code that builds them (default "
+                     "$NNCONFORM_CACHE_DIR, else ~/.cache/nnconform)")
+    g.addoption("--no-reference-cache", action="store_true",
+                help="build every reference problem afresh, keep nothing on disk")
     g.addoption("--framework-defaults", action="store_true",
                 help="leave numerics settings (threads, TF32, determinism) at the framework's "
                      "defaults instead of pinning them")
@@ -129,8 +137,11 @@ def pytest_configure(config: pytest.Config) -> None:
         adapter = cls(options)
         ok, reason = adapter.available()
         entries.append(BackendEntry(spec, adapter, ok, reason))
+    cache = (None if config.getoption("--no-reference-cache") else
+             ProblemCache(config.getoption("--reference-cache") or default_dir()))
+    runner.use_disk_cache(cache)
     state = RunState(entries, dtypes, config.getoption("--seed"),
-                     is_controller=not hasattr(config, "workerinput"))
+                     is_controller=not hasattr(config, "workerinput"), reference_cache=cache)
     config.stash[STATE] = state
     results = config.getoption("--results")
     report = config.getoption("--report")
@@ -158,6 +169,7 @@ def _run_metadata(config: pytest.Config, state: RunState) -> dict[str, Any]:
         cwd=os.getcwd(), seed=state.seed, dtypes=state.dtypes,
         hypothesis_profile=_hypothesis_profile(config),
         xdist_workers=getattr(config.option, "numprocesses", None),
+        reference_cache=None if state.reference_cache is None else str(state.reference_cache.dir),
         backends=[{"spec": b.spec, "name": b.adapter.name,
                    "framework_version": b.adapter.framework_version,
                    "device": b.adapter.device, "available": b.available, "reason": b.reason,

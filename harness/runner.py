@@ -22,9 +22,11 @@ from .cases import Case
 from .compare import compare
 from .families import BY_FAMILY
 from .problem import CaseError, Problem
+from .problem_cache import ProblemCache
 from .results import new_row
 
 _CACHE: dict[tuple[int, str], Problem] = {}
+_DISK: ProblemCache | None = None
 
 
 class CaseTimeout(Exception):
@@ -56,14 +58,27 @@ def deadline(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def use_disk_cache(cache: ProblemCache | None) -> None:
+    """Keep problems across runs in ``cache`` (harness/problem_cache.py); None turns it off."""
+    global _DISK
+    _DISK = cache
+
+
 def problem_for(case: Case, seed: int) -> Problem:
-    """The problem of a case, built once per process (it does not depend on the backend).
+    """The problem of a case, built once per process (it does not depend on the backend), and
+    once per code version where the disk cache is on.
 
     Keyed by the case's full content, not its id: two cases that share an id by mistake never
     share a problem."""
     key = (seed, repr(case))
     if key not in _CACHE:
-        _CACHE[key] = BY_FAMILY[case.family].build(case, seed)
+        disk = _DISK if _DISK is not None and ProblemCache.cacheable(key[1]) else None
+        problem = disk.get(key[1], seed) if disk else None
+        if problem is None:
+            problem = BY_FAMILY[case.family].build(case, seed)
+            if disk:
+                disk.put(key[1], seed, problem)
+        _CACHE[key] = problem
     return _CACHE[key]
 
 

@@ -1,8 +1,15 @@
 """Smoke test of the JAX adapter (backends/jax_backend): a layer with a gradient, a stateful
-layer, an initializer, an optimizer and a schedule, against values computed here by hand.
-Skips cleanly where jax/optax are not installed."""
+layer, an initializer, an optimizer and a schedule, against values computed here by hand; then
+one op of every family through the real suites. Skips cleanly where jax/optax are not
+installed (the project's test command installs them: the `jax` extra)."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,3 +83,32 @@ def test_sgd_momentum_and_steplr(jax_backend):
     lr = jax_backend.run_scheduler(SchedulerRequest(
         "optim.lr_scheduler.StepLR", {"step_size": 2, "gamma": 0.5}, [{"lr": 1.0}], 4))
     np.testing.assert_allclose(lr["lr"][:, 0], [1, 1, 0.5, 0.5, 0.25])
+
+
+#: one op of every family (the foundation's), run through the real suites on jax
+SMOKE_FILES = ["suites/test_linear.py", "suites/test_normalization.py", "suites/test_activation.py",
+               "suites/test_loss.py", "suites/test_init.py", "suites/test_optim.py",
+               "suites/test_lr_scheduler.py"]
+SMOKE_OPS = ("nn.Linear", "nn.BatchNorm1d", "nn.ReLU", "nn.MSELoss", "nn.init.kaiming_normal_",
+             "optim.SGD", "optim.lr_scheduler.StepLR")
+
+
+def test_suite_smoke_subset_on_jax(tmp_path):
+    """CI's JAX run: the suites' cases of one op per family, float32 and float64, with no
+    failure or error (documented deviations allowed); the full run is `tox -e jax`."""
+    results = tmp_path / "jax.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--backend=jax",
+         f"--results={results}", *SMOKE_FILES, "-k", " or ".join(f"{op}-" for op in SMOKE_OPS)],
+        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"}, timeout=900)
+    rows = [r for r in map(json.loads, results.read_text().splitlines())
+            if r["record"] == "case"]
+    bad = [(r["case_id"], r["outcome"], r["message"][:200]) for r in rows
+           if r["outcome"] in ("fail", "error")]
+    assert proc.returncode == 0 and not bad, (bad, proc.stdout[-3000:])
+    passed = {r["op"] for r in rows if r["outcome"] == "pass"}
+    assert passed >= set(SMOKE_OPS)
+    assert {r["family"] for r in rows} == {"module", "activation", "loss", "init", "optim",
+                                           "lr_scheduler"}
+    assert {r["dtype"] for r in rows} == {"float32", "float64"}

@@ -94,3 +94,27 @@ def test_nonzero_where_the_reference_is_exactly_zero_fails():
     c = compare({"o": np.array([1e-310, 1.0])}, {"o": np.array([0.0, 1.0])}, {}, "float64",
                 tol.elementwise())
     assert not c.ok
+
+
+def test_many_arrays_each_judged_on_its_own():
+    """One vectorised pass over a trajectory's arrays: a bad array is reported in the order of
+    the expected arrays and left out of the error figures; the others still count."""
+    e = EPS["float64"]
+    expected = {f"step{t}.p": np.full(3, 2.0 ** t) for t in range(6)}  # exact ties
+    actual = {k: v.copy() for k, v in expected.items()}
+    actual["step1.p"] = np.array([np.nan, 2.0, 2.0])  # NaN: reported, not measured
+    actual["step2.p"] = np.ones(4)                       # wrong shape
+    actual["step4.p"] = expected["step4.p"] * (1 + 3 * e)
+    actual["step5.p"] = expected["step5.p"] * (1 + 3 * e)  # a tie: the later array is named
+    del actual["step3.p"]
+    c = compare(actual, expected, {}, "float64", tol.elementwise())
+    assert [p.split(":")[0] for p in c.problems] == ["step1.p", "step2.p", "step3.p"]
+    assert "NaN where" in c.problems[0] and "wrong shape" in c.problems[1]
+    assert c.worst == "step5.p" and c.err_eps == pytest.approx(3, rel=1e-3)
+    assert c.max_abs_err == pytest.approx(32 * 3 * e, rel=1e-3)
+
+
+def test_a_nan_scale_is_no_scale():
+    c = compare({"o": np.ones(2)}, {"o": np.ones(2)}, {"o": np.array([np.nan, 2.0])}, "float64",
+                tol.elementwise())
+    assert c.ok and c.atol == pytest.approx(tol.elementwise().limit * EPS["float64"] * 2.0)

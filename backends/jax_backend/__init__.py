@@ -10,6 +10,8 @@ Layout, one module per family, one small function per op:
     init.py         nn.init.* (jax.nn.initializers, jax.random), default module init
     optim.py        optimizers (optax; hand-wired rules marked in their docstrings)
     schedules.py    learning-rate schedulers (optax.schedules where one exists)
+    scenario.py     training loops: the op functions composed, jax.grad, optim.py's optax
+                    chains, schedules.py's lr, one jitted train step
 
 float64 runs in JAX's x64 mode (``jax_enable_x64``), switched on when the adapter is built.
 Random ops draw from explicit jax.random keys: they are judged by the statistical checks, never
@@ -26,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from ..contract import (Adapter, AdapterOptions, InitRequest, ModuleRequest, ModuleResult,
-                        OptimizerRequest, OptimizerResult, SchedulerRequest, Support,
-                        Unsupported)
+                        OptimizerRequest, OptimizerResult, ScenarioRequest, ScenarioResult,
+                        SchedulerRequest, Support, Unsupported)
 
 try:
     import jax
@@ -106,10 +108,11 @@ class JaxBackend(Adapter):
     def supports(self, op: str, dtype: str) -> Support:
         if op in UNSUPPORTED:
             return Support(False, UNSUPPORTED[op])
-        if op.startswith("scenario."):
-            return Support(False, "training scenarios (run_scenario): not implemented in the "
-                                  "jax adapter yet")
-        from . import init, modules, optim, schedules
+        from . import init, modules, optim, scenario, schedules
+        if scenario.supported(op):
+            # the network, loss, optimizer and scheduler are data of the request: what the
+            # adapter lacks among them is raised as Unsupported by run_scenario, with a reason
+            return Support(True)
         if op in optim.UNSUPPORTED:
             return Support(False, optim.UNSUPPORTED[op])
         if op in schedules.UNSUPPORTED:
@@ -143,6 +146,10 @@ class JaxBackend(Adapter):
     def run_scheduler(self, request: SchedulerRequest) -> dict[str, np.ndarray]:
         from . import schedules
         return schedules.run_scheduler(request)
+
+    def run_scenario(self, request: ScenarioRequest) -> ScenarioResult:
+        from . import scenario
+        return scenario.run_scenario(request)
 
     def prepare_module(self, request: ModuleRequest):
         from . import modules

@@ -213,7 +213,10 @@ def prelu(kw, p, b, xs, tr, ctx):
         w = w.reshape((-1,) + (1,) * (x.ndim - ch - 1))
     else:
         w = w.reshape(())
-    return (jnp.where(x > 0, x, w * x),)
+    # torch's _prelu_kernel_backward: weight term x > 0 ? 0 : x * g. The inner where keeps
+    # x > 0 out of w * x, whose weight cotangent would be 0 * x (nan at x = +inf).
+    neg = jnp.where(x > 0, jnp.zeros_like(x), x)
+    return (jnp.where(x > 0, x, w * neg),)
 
 
 @op("nn.RReLU")

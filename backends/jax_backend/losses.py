@@ -61,6 +61,39 @@ def huber_loss(kw, p, b, xs, tr, ctx):
     return (reduce(jnp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), _red(kw)),)
 
 
+#: aten/src/ATen/native/Loss.cpp ``constexpr float EPSILON = 1e-12``: the float nearest 1e-12,
+#: in every dtype (BCELoss's gradient clamp, CosineEmbeddingLoss's squared-magnitude offset).
+_ATEN_EPSILON = float(np.float32(1e-12))
+
+
+@jax.custom_vjp
+def _bce(x, y):
+    """torch.nn.BCELoss docs: -(y max(log x, -100) + (1 - y) max(log(1 - x), -100)).
+
+    custom_vjp because torch defines BCE's gradients by hand, not as the derivative of the
+    clamped forward (derivatives.yaml binary_cross_entropy): the input gradient is
+    (x - y) / max(x (1 - x), EPSILON) (aten binary_cross_entropy_backward) and the target
+    gradient -logit(x) (FunctionsManual binary_cross_entropy_target_backward), +-inf at x in
+    {0, 1} where autodiff of the clamp gives nan (0 * inf) and +-100."""
+    lx = jnp.maximum(jnp.log(x), -100.0)
+    l1x = jnp.maximum(jnp.log1p(-x), -100.0)
+    return -(y * lx + (1 - y) * l1x)
+
+
+def _bce_fwd(x, y):
+    return _bce(x, y), (x, y)
+
+
+def _bce_bwd(res, g):
+    x, y = res
+    gx = g * (x - y) / jnp.maximum((1 - x) * x, jnp.asarray(_ATEN_EPSILON, x.dtype))
+    gy = g * -jnp.log(x / (1 - x))  # at::logit without eps
+    return gx, gy
+
+
+_bce.defvjp(_bce_fwd, _bce_bwd)
+
+
 @op("nn.BCELoss")
 def bce_loss(kw, p, b, xs, tr, ctx):
     x, y = xs[0], xs[1]
@@ -72,9 +105,7 @@ def bce_loss(kw, p, b, xs, tr, ctx):
             a = np.asarray(v, dtype=np.float64)
             check(bool(np.all((a >= 0) & (a <= 1) | np.isnan(a))),
                   f"all elements of {what} should be between 0 and 1")
-    lx = jnp.maximum(jnp.log(x), -100.0)
-    l1x = jnp.maximum(jnp.log1p(-x), -100.0)
-    loss = -(y * lx + (1 - y) * l1x)
+    loss = _bce(x, y)
     w = _w(kw, b, x)
     if w is not None:
         loss = loss * w
@@ -87,11 +118,13 @@ def bce_with_logits(kw, p, b, xs, tr, ctx):
     check(x.shape == y.shape, f"Target size ({y.shape}) must be the same as input size "
                               f"({x.shape})")
     pw = _w(kw, b, x, "pos_weight")
-    sp = jax.nn.softplus(-x)  # log(1 + exp(-x)), stable
-    if pw is None:
-        loss = (1 - y) * x + sp
-    else:
-        loss = (1 - y) * x + (1 + (pw - 1) * y) * sp
+    p_ = 1.0 if pw is None else pw
+    # torch.nn.BCEWithLogitsLoss docs: -w [p y log sigmoid(x) + (1 - y) log sigmoid(-x)]. Both
+    # terms are >= 0, and its derivative (1 - y) sigmoid(x) - p y sigmoid(-x) has no more
+    # cancellation than torch's (p y + 1 - y) sigmoid(x) - p y; the kernel's rewriting
+    # (1 - y) x + l softplus(-x), l = 1 + (p - 1) y, differentiates to (1 - y) - l sigmoid(-x),
+    # which cancels where l sigmoid(-x) is close to 1 - y (6-11 eps on normal data).
+    loss = -(p_ * y * jax.nn.log_sigmoid(x) + (1 - y) * jax.nn.log_sigmoid(-x))
     w = _w(kw, b, x)
     if w is not None:
         loss = loss * w
@@ -300,14 +333,13 @@ def cosine_embedding(kw, p, b, xs, tr, ctx):
     check(x1.ndim in (1, 2), "1D or 2D input")
     check(y.ndim == x1.ndim - 1, f"{x1.ndim - 1}D target tensor expected, multi-target not "
                                  f"supported")
-    EPS = 1e-12
     prod = jnp.sum(x1 * x2, axis=-1)
-    m1 = jnp.sum(x1 * x1, axis=-1) + EPS
-    m2 = jnp.sum(x2 * x2, axis=-1) + EPS
+    m1 = jnp.sum(x1 * x1, axis=-1) + _ATEN_EPSILON
+    m2 = jnp.sum(x2 * x2, axis=-1) + _ATEN_EPSILON
     cos = prod / jnp.sqrt(m1 * m2)
     zero = jnp.zeros_like(cos)
     loss = (jnp.where(y == 1, 1 - cos, zero)
-            + jnp.where(y == -1, jnp.maximum(cos - kw.get("margin", 0.0), 0.0), zero))
+            + jnp.where(y == -1, _clamp0(cos - kw.get("margin", 0.0)), zero))
     return (reduce(loss, _red(kw)),)
 
 

@@ -2,8 +2,8 @@
 layout is kept at the adapter boundary), pooling, padding, fold/unfold and resampling.
 
 Pooling gathers every window with static NumPy index arrays and reduces over the window axis
-in jax.numpy: max-pooling takes the first maximum (jnp.argmax) like torch, so the gradient of
-a tie goes to one element (jax.lax.reduce_window_max's VJP would split it differently)."""
+in jax.numpy: max-pooling takes the first maximum (or the last NaN) like torch, so the gradient
+of a tie goes to one element (jax.lax.reduce_window_max's VJP would split it differently)."""
 
 from __future__ import annotations
 
@@ -180,11 +180,20 @@ def _pool_windows(x, nsp, kw, ceil_key="ceil_mode", dilation=True):
     return idx, val, inpad, O, k
 
 
+def _window_argmax(g):
+    """The window position torch's max-pool scan keeps (``val > maxval || isnan(val)``, aten
+    max_pool and adaptive_max_pool kernels): the first maximum, or the last NaN where the
+    window holds one (jnp.argmax takes the first NaN)."""
+    nan = jnp.isnan(g)
+    last_nan = g.shape[-1] - 1 - jnp.argmax(nan[..., ::-1], axis=-1)
+    return jnp.where(jnp.any(nan, axis=-1), last_nan, jnp.argmax(g, axis=-1))
+
+
 def _max_pool(kw, xs, nsp):
     x, unb = _batch(xs[0], nsp, f"max_pool{nsp}d")
     idx, val, _, O, _ = _pool_windows(x, nsp, kw)
     g = _gather(x, idx, val, -jnp.inf)
-    am = jnp.argmax(g, axis=-1)
+    am = _window_argmax(g)
     y = jnp.take_along_axis(g, am[..., None], axis=-1)[..., 0]
     y = y.reshape(x.shape[:2] + O)
     flat = jnp.asarray(idx)[jnp.arange(idx.shape[0])[None, None, :], am].reshape(y.shape)
@@ -212,9 +221,15 @@ def _avg_pool(kw, xs, nsp):
 
 def _lp_pool(kw, xs, nsp):
     """torch's lp_pool: avg_pool of x^p, sign(out) * relu(|out|), times the window size, to
-    the power 1/p."""
+    the power 1/p; norm_type +-inf is +-max_pool(+-|x|) (torch/nn/functional.py lp_pool*d)."""
     pn = kw["norm_type"]
     x = xs[0]
+    if pn in (math.inf, -math.inf):
+        s = 1.0 if pn > 0 else -1.0
+        mkw = dict(kernel_size=kw["kernel_size"], stride=kw.get("stride"), padding=0,
+                   dilation=1, ceil_mode=kw.get("ceil_mode", False))
+        (out,) = _max_pool(mkw, (s * jnp.abs(x),), nsp)
+        return (s * out,)
     kk = ntuple(kw["kernel_size"], nsp)
     akw = dict(kernel_size=kw["kernel_size"], stride=kw.get("stride"), padding=0,
                ceil_mode=kw.get("ceil_mode", False))
@@ -248,7 +263,7 @@ def _adaptive_max(kw, xs, nsp):
     x, unb = _batch(xs[0], nsp, f"adaptive_max_pool{nsp}d")
     idx, val, O = _adaptive_windows(x, nsp, kw["output_size"])
     g = _gather(x, idx, val, -jnp.inf)
-    am = jnp.argmax(g, axis=-1)
+    am = _window_argmax(g)
     y = jnp.take_along_axis(g, am[..., None], axis=-1)[..., 0].reshape(x.shape[:2] + O)
     flat = jnp.asarray(idx)[jnp.arange(idx.shape[0])[None, None, :], am].reshape(y.shape)
     if unb:
