@@ -202,11 +202,19 @@ def optimizer_trajectory(op: str, kwargs: dict, params: dict, param_groups: Sequ
                          add_group_at: int | None = None, resume_at: int | None = None,
                          grad_masks: Sequence[dict] | None = None,
                          objective: dict | None = None, clip: dict | None = None,
-                         average: dict | None = None) -> dict[str, list]:
+                         average: dict | None = None,
+                         storage: Callable[[np.ndarray], np.ndarray] | None = None
+                         ) -> dict[str, list]:
     """The optimizer's trajectory under the options of ``backends.contract.OptimizerRequest``:
     ``params``/``state`` after each step, plus ``grads`` and ``total_norms`` (with ``clip``),
     ``averaged`` (with ``average``) and ``losses`` (with ``objective``). ``resume_at`` changes
-    nothing here: a state_dict round trip must continue exactly as this uninterrupted run."""
+    nothing here: a state_dict round trip must continue exactly as this uninterrupted run.
+
+    ``storage`` (optional, with ``objective``) is applied to every iterate the objective is
+    evaluated at and to the loss and gradient it returns, e.g. rounding to float32 or a
+    one-eps perturbation: the harness runs the trajectory with and without it to measure how
+    much the optimizer's own iteration amplifies rounding (see
+    ``harness.families.optim._sensitivity``)."""
     cls = resolve(op)
     groups = []
     for group in param_groups:
@@ -223,6 +231,13 @@ def optimizer_trajectory(op: str, kwargs: dict, params: dict, param_groups: Sequ
     if objective is not None:
         closure = OBJECTIVES[objective["name"]](objective, [np.shape(current[n]) for n in names])
         out["losses"] = []
+        if storage is not None:
+            exact = closure
+
+            def closure(arrays):
+                loss, grads = exact([storage(a) for a in arrays])
+                return (float(storage(np.asarray(loss, dtype=np.float64))),
+                        [None if g is None else storage(g) for g in grads])
     if average is not None:
         from .optim import swa_utils
         akw = dict(average.get("kwargs", {}))

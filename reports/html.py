@@ -93,6 +93,28 @@ def _errors(df: pd.DataFrame) -> list[dict]:
     return sorted(out, key=lambda r: -r["frac"])
 
 
+def _case_times(df: pd.DataFrame) -> list[dict]:
+    """Per op and backend, from the conformance rows themselves: the median wall time of the
+    backend's answer to one case (conversion included) and of the reference's computation,
+    so every report -- with or without benchmarks -- shows speed for every op it ran."""
+    if "time_backend_s" not in df:
+        return []
+    timed = df[df["time_backend_s"].notna()]
+    out = []
+    for (op, backend), g in timed.groupby(["op", "backend"]):
+        backend_ms = float(g["time_backend_s"].median()) * 1e3
+        ref = g["time_reference_s"].dropna() if "time_reference_s" in g else g.iloc[:0]
+        ref = ref[ref > 0]
+        ref_ms = float(ref.median()) * 1e3 if not ref.empty else None
+        out.append({"op": op, "backend": backend, "n": len(g),
+                    "backend_ms": _num(backend_ms, "{:.3g}"),
+                    "reference_ms": _num(ref_ms, "{:.3g}"),
+                    "ratio": _num(ref_ms / backend_ms if ref_ms and backend_ms else None,
+                                  "{:.2g}x"),
+                    "total_s": _num(float(g["time_backend_s"].sum()), "{:.3g}")})
+    return sorted(out, key=lambda r: (r["op"], r["backend"]))
+
+
 def _speed(benchmarks: list[dict]) -> list[dict]:
     """pytest-benchmark rows. extra_info carries ``bytes``, ``flops``, ``reference_median_s`` and,
     for the peak probes, ``probe`` = 'bandwidth' or 'compute' (suites/test_benchmarks.py); the
@@ -142,7 +164,8 @@ def render(meta: dict, rows: list[dict], end: dict | None = None,
         failures=[r for r in rows if r["outcome"] in ("fail", "error")],
         deviations=[r for r in rows if r.get("deviation_reason")],
         coverage_cols=cov_cols, coverage=coverage, errors=_errors(df) if rows else [],
-        speed=_speed(benchmarks or []), stats=stats,
+        speed=_speed(benchmarks or []), case_times=_case_times(df) if rows else [],
+        stats=stats,
         rows=[{**r, "err": _num(r.get("err_eps")), "limit": _num(r.get("limit_eps")),
                "headroom": _num(r.get("headroom")),
                "ms": _num((r.get("time_backend_s") or 0) * 1e3, "{:.2f}"),

@@ -160,3 +160,16 @@ def test_report_renders_in_headless_chromium_without_console_errors(tmp_path):
     dom = subprocess.run([chromium, *flags, "--dump-dom", out.as_uri()], capture_output=True,
                          text=True, timeout=120).stdout
     assert "nnconform compliance report" in dom and "Failures (1)" in dom
+
+
+def test_every_op_run_shows_its_time_per_case_without_benchmarks(tmp_path):
+    from reports.html import render
+    rows = [row("nn.A-float32-a", time_backend_s=0.002, time_reference_s=0.004),
+            row("nn.A-float64-a", time_backend_s=0.004, time_reference_s=0.004),
+            row("nn.B-float32-b", time_backend_s=0.001, time_reference_s=None)]
+    html = render({"backends": []}, rows)
+    section = html.split("Time per conformance case, per op", 1)[1]
+    assert "<td class=l>nn.A</td><td class=l>torch-cpu</td><td>2</td><td>3</td><td>4</td>" \
+           "<td>1.3x</td>" in section
+    assert "<td class=l>nn.B</td><td class=l>torch-cpu</td><td>1</td><td>1</td><td></td>" \
+           in section

@@ -11,9 +11,10 @@ from backends.contract import Adapter, ModuleRequest, ModuleResult, ModuleStep
 from reference import driver
 
 from ..cases import Case
-from ..dtypes import round_to
+from ..dtypes import EPS, round_to
 from ..inputs import generate, normal_like
 from ..problem import REFERENCE_ERRORS, CaseError, Problem, expect, step_prefix
+from .scenario import drift_scales
 
 FAMILIES = ("module", "activation", "loss")
 
@@ -77,25 +78,76 @@ def _module_problem(case: Case, seed: int) -> Problem:
                                     grad_outputs=(ref_steps[t]["grad_outputs"]
                                                   if ref_steps else None))
                          for t, x in enumerate(steps_inputs)])
-    for t, st in enumerate(ref_steps or ()):
-        p = step_prefix(t, case.steps)
+    problem.expected, problem.scales = _expected_and_scales(ref_steps or (), requires, case.steps)
+    if ref_steps and getattr(module, "normwise_scales", False):
+        drifted = [_expected_and_scales(run, requires, case.steps)[0]
+                   for run in _sensitivity(case, params, buffers, steps_inputs, training,
+                                           ref_steps)]
+        problem.scales = drift_scales(problem.scales, problem.expected, drifted,
+                                      case.rule.limit * EPS[dt])
+    return problem
+
+
+def _expected_and_scales(ref_steps, requires: tuple, steps: int) -> tuple[dict, dict]:
+    """The flat expected values and scales of the reference's steps (keys as ``flatten``)."""
+    expected, scales = {}, {}
+    for t, st in enumerate(ref_steps):
+        p = step_prefix(t, steps)
         sc = st["scales"]
         for j, out in enumerate(st["outputs"]):
-            problem.expected[f"{p}output{j}"] = out
+            expected[f"{p}output{j}"] = out
             if sc is not None and j < len(sc.outputs) and sc.outputs[j] is not None:
-                problem.scales[f"{p}output{j}"] = sc.outputs[j]
+                scales[f"{p}output{j}"] = sc.outputs[j]
         for j, g in enumerate(st["input_grads"]):
             if g is not None and requires[j]:
-                problem.expected[f"{p}grad_input{j}"] = g
+                expected[f"{p}grad_input{j}"] = g
                 if sc is not None and j < len(sc.input_grads) and sc.input_grads[j] is not None:
-                    problem.scales[f"{p}grad_input{j}"] = sc.input_grads[j]
+                    scales[f"{p}grad_input{j}"] = sc.input_grads[j]
         for name, g in st["param_grads"].items():
-            problem.expected[f"{p}grad.{name}"] = g
+            expected[f"{p}grad.{name}"] = g
             if sc is not None and sc.param_grads.get(name) is not None:
-                problem.scales[f"{p}grad.{name}"] = sc.param_grads[name]
+                scales[f"{p}grad.{name}"] = sc.param_grads[name]
         for name, b in st["buffers"].items():
-            problem.expected[f"{p}buffer.{name}"] = b
-    return problem
+            expected[f"{p}buffer.{name}"] = b
+    return expected, scales
+
+
+def _sensitivity(case: Case, params: dict, buffers: dict, steps_inputs: list, training: bool,
+                 ref_steps: list) -> list[list[dict]]:
+    """Two reruns of the reference with every floating-point input, parameter and output
+    cotangent perturbed by a random relative eps and rounded to the test dtype: other
+    realisations of the rounding a correct backend does (by backward error analysis a
+    computed matmul is the exact product of operands perturbed by up to k eps relative), so
+    the reference's drift is how much the module's own map amplifies rounding. Run for the
+    modules whose reference declares ``normwise_scales`` (the composite Transformer modules);
+    ``_module_problem`` raises their scales to cover the drift (``scenario.drift_scales``).
+
+    Why: those modules are judged normwise against one ``attention`` chain's limit, which
+    presumes stages that do not amplify each other's rounding. Gradients deep in the backward
+    chain can be ill-conditioned: on seed 19 of ``nn.Transformer-train-*-gelu_norm_first`` the
+    first encoder layer's gradients move by 15-240 eps of their largest magnitude (12 draws)
+    when the data move by one eps -- the sensitivity sits in that layer's norm1 / self_attn
+    parameters and the source -- and the float64 reference itself is 30 eps from an 80-bit
+    evaluation of the same formulas there (torch 38 eps; the two differ by 68). Judging that
+    against the array's magnitude would judge rounding noise, not the backend."""
+    dt = case.dtype
+    eps = EPS[dt]
+    noise = np.random.default_rng(case.rng_seed(0))
+
+    def jitter(v):
+        if not isinstance(v, np.ndarray) or v.dtype.kind != "f":
+            return v  # masks, integer targets, Python options: not rounded values
+        return round_to(v * (1 + eps * noise.standard_normal(v.shape)), dt)
+
+    runs = []
+    for _ in range(2):
+        cots = iter([tuple(jitter(g) for g in st["grad_outputs"]) for st in ref_steps
+                     if st["grad_outputs"] is not None])
+        runs.append(driver.run_module(
+            case.op, case.ref_kwargs, {k: jitter(v) for k, v in params.items()}, buffers,
+            [(tuple(jitter(x) for x in xs), case.backward) for xs in steps_inputs], training,
+            lambda outputs: next(cots), method=case.extra.get("method")))
+    return runs
 
 
 def _random_module_problem(case: Case, seed: int) -> Problem:

@@ -152,6 +152,32 @@ def _sensitivity(case: Case, layers, params, buffers, steps, request) -> dict:
 DRIFT_FACTOR = 10.0
 
 
+def drift_scales(scales: dict, expected: dict, perturbed: list[dict], unit: float) -> dict:
+    """``scales`` raised where a perturbed run of the reference drifts: a backend may differ
+    from the reference by DRIFT_FACTOR times the largest drift of any perturbed run, so a
+    key's scale becomes at least DRIFT_FACTOR x drift / ``unit`` (``unit`` = the rule's limit
+    x eps). Used where the reference's map itself can amplify rounding (L-BFGS trajectories,
+    the normwise Transformer modules); a scale moves only where a run drifts by more than
+    limit / DRIFT_FACTOR of it. Keys absent from a run, of another shape or not floating point are skipped;
+    non-finite values are left out of the drift."""
+    out = dict(scales)
+    for k, v in expected.items():
+        ref = np.asarray(v)
+        if ref.dtype.kind != "f":
+            continue
+        for run in perturbed:
+            if k not in run:
+                continue
+            other = np.asarray(run[k])
+            if other.shape != ref.shape or other.dtype.kind != "f":
+                continue
+            both = np.isfinite(ref) & np.isfinite(other)
+            if np.any(both):
+                drift = float(np.max(np.abs(other[both] - ref[both])))
+                out[k] = np.maximum(out.get(k, 0.0), DRIFT_FACTOR * drift / unit)
+    return out
+
+
 def _scales(expected: dict, perturbed: list[dict], case: Case) -> dict:
     """Normwise scales (the largest magnitude of each array, as for optimizer trajectories),
     raised where a perturbed reference drifted further: a backend may differ from the exact

@@ -307,7 +307,14 @@ class _Normwise(Module):
     unwieldy, and a gradient that is exactly zero by symmetry (the key bias: softmax ignores a
     constant added to every score of a row) must not turn rounding into an unbounded relative
     error. MultiheadAttention alone has componentwise scales.
+
+    ``normwise_scales``: these magnitudes are not first-order error bounds, so the harness also
+    measures how far the reference itself moves when its data move by one eps (a gradient deep
+    in the chain can be ill-conditioned) and raises a scale to cover that drift
+    (harness.families.module._sensitivity).
     """
+
+    normwise_scales = True
 
     def forward(self, params, buffers, inputs, training):
         outs, new_buffers, ctx = self._forward(params, buffers, inputs, training)

@@ -339,6 +339,32 @@ def test_lbfgs_converges_on_spd_quadratic(line_search_fn):
     assert st2["n_iter"] == 0 and st2["func_evals"] == 1
 
 
+def test_optimizer_trajectory_storage_sees_every_objective_evaluation():
+    """``storage`` (the harness's sensitivity runs) is applied to each iterate the objective is
+    evaluated at and to the loss and gradient it returns; the identity changes nothing."""
+    from reference import driver
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    objective = {"name": "quadratic_quartic", "A": (q * [0.5, 1.0, 2.0]) @ q.T,
+                 "b": np.array([1.0, -1.0, 0.5]), "c": 0.1}
+    args = ("optim.LBFGS", {"lr": 0.2, "max_iter": 3}, {"x": np.array([0.3, -0.2, 0.1])},
+            [{"params": ["x"]}], [{}, {}])
+    plain = driver.optimizer_trajectory(*args, objective=objective)
+    seen = []
+
+    def identity(v):
+        seen.append(np.shape(v))
+        return v
+    same = driver.optimizer_trajectory(*args, objective=objective, storage=identity)
+    np.testing.assert_array_equal(same["params"][-1]["x"], plain["params"][-1]["x"])
+    evals = int(same["state"][-1]["x"]["func_evals"])
+    assert seen.count((3,)) == 2 * evals and seen.count(()) == evals  # x and grad; loss
+    rounded = driver.optimizer_trajectory(*args, objective=objective,
+                                          storage=lambda v: np.asarray(v, np.float32) * 1.0)
+    assert not np.array_equal(rounded["params"][-1]["x"], plain["params"][-1]["x"])
+    np.testing.assert_allclose(rounded["params"][-1]["x"], plain["params"][-1]["x"], rtol=1e-5)
+
+
 def test_lbfgs_two_parameters_and_state_carries_over():
     A = np.diag([1.0, 4.0, 9.0])
     b = np.array([1.0, 1.0, 1.0])
