@@ -7,6 +7,7 @@ file. See docs/results-schema.md.
 
 from __future__ import annotations
 
+import gc
 import os
 import shlex
 import sys
@@ -266,6 +267,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if bench:
         config.hook.pytest_deselected(items=bench)
         items[:] = [i for i in items if "benchmark" not in getattr(i, "fixturenames", ())]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move what collection built (thousands of items and cases, which live for the whole run)
+    out of the garbage collector's sight: every full collection during the run would traverse
+    them again. Measured on conv, loss and optim serially (1973 items, ~12 s): time in the
+    collector during the run 1.0 s -> 0.5 s."""
+    gc.collect()
+    gc.freeze()
 
 
 # ----------------------------------------------------------------------------- running

@@ -12,7 +12,8 @@ inputs), the NumPy and Python versions and the machine architecture -- plus the 
 content (its ``repr``) and the seed. Editing any reference function starts a new cache. A file
 that cannot be read is rebuilt; problems that cannot be pickled (random modules carry a closure
 that reads the backend's draw), problems over ``MAX_ENTRY_BYTES`` and cases whose content is
-not printable stably (a function argument prints its address) are simply not cached.
+not printable stably (a function argument prints its address) are simply not cached; an empty
+``<case key>.skip`` file remembers the first two kinds, so later runs do not pickle them again.
 
 Location: ``--reference-cache DIR`` (default ``$NNCONFORM_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/nnconform``, else ``~/.cache/nnconform``); ``--no-reference-cache`` turns it
@@ -105,18 +106,23 @@ class ProblemCache:
         return problem
 
     def put(self, case_repr: str, seed: int, problem: Problem) -> None:
+        key = self._key(case_repr, seed)
+        skip = self.dir / f"{key}.skip"
+        if skip.exists():  # known from an earlier run not to fit: spare the pickling
+            return
         try:
             blob = pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # closures (random modules): not cacheable, built every run
-            return
-        if len(blob) > MAX_ENTRY_BYTES:
-            return
+            blob = None
         try:
             self._prepare()
+            if blob is None or len(blob) > MAX_ENTRY_BYTES:
+                skip.touch()
+                return
             fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
-            os.replace(tmp, self.dir / f"{self._key(case_repr, seed)}.pkl")
+            os.replace(tmp, self.dir / f"{key}.pkl")
         except OSError:  # a read-only or full disk costs speed, never a result
             pass
 

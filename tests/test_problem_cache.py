@@ -56,6 +56,22 @@ def test_what_is_not_cached(tmp_path, monkeypatch):
     assert not ProblemCache.cacheable("Case(fn=<function f at 0x7f00>)")
 
 
+def test_what_did_not_fit_is_not_pickled_again(tmp_path, monkeypatch):
+    ProblemCache(tmp_path).put("random-module", 0, _problem(complete=lambda actual: actual))
+    monkeypatch.setattr(problem_cache, "MAX_ENTRY_BYTES", 100)
+    ProblemCache(tmp_path).put("too-big", 0, _problem())
+    pickled = []
+    real_dumps = problem_cache.pickle.dumps
+    monkeypatch.setattr(problem_cache.pickle, "dumps",
+                        lambda *a, **k: pickled.append(1) or real_dumps(*a, **k))
+    later_run = ProblemCache(tmp_path)
+    later_run.put("random-module", 0, _problem(complete=lambda actual: actual))
+    later_run.put("too-big", 0, _problem())
+    assert pickled == [] and later_run.get("too-big", 0) is None
+    later_run.put("too-big", 1, _problem())  # another seed is another entry: it is tried
+    assert pickled == [1]
+
+
 def test_old_code_versions_and_the_least_recently_used_entries_are_pruned(tmp_path):
     for i in range(5):
         (tmp_path / f"old{i}").mkdir()
