@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
 
 from backends.contract import Adapter, AdapterOptions
 from backends.registry import UnknownBackend, available_names, resolve
@@ -125,6 +126,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 #: environment variables by which a user sets the BLAS thread count himself; we then keep out
 _BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+#: the worker's BLAS limit, held for the process's life
+_BLAS_LIMIT = pytest.StashKey[threadpool_limits]()
 
 
 def reference_blas_threads(workers: Any) -> int | None:
@@ -138,7 +141,9 @@ def reference_blas_threads(workers: Any) -> int | None:
     ``workers`` is xdist's count: an int in a worker, and in the controller whatever ``-n`` was
     given ('auto' gives None here, though the workers still get their share).
     """
-    if not isinstance(workers, int) or workers < 1 or any(v in os.environ for v in _BLAS_THREAD_VARS):
+    if not isinstance(workers, int) or workers < 1:
+        return None
+    if any(v in os.environ for v in _BLAS_THREAD_VARS):
         return None
     return max(1, (os.cpu_count() or 1) // workers)
 
@@ -146,13 +151,8 @@ def reference_blas_threads(workers: Any) -> int | None:
 def _share_cores(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     threads = reference_blas_threads(workerinput and workerinput.get("workercount"))
-    if threads is not None:
-        from threadpoolctl import threadpool_limits
-        # for the process's life; limits the BLAS libraries loaded now (NumPy's), not torch's
+    if threads is not None:  # the BLAS libraries loaded now (NumPy's); torch pins its own
         config.stash[_BLAS_LIMIT] = threadpool_limits(limits=threads, user_api="blas")
-
-
-_BLAS_LIMIT = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
