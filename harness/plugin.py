@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from threadpoolctl import threadpool_limits
 
 from backends.contract import Adapter, AdapterOptions
-from backends.registry import UnknownBackend, available_names, resolve
+from backends.registry import BUILTIN, UnknownBackend, available_names, resolve
 
 from . import runner
 from .cases import Case
@@ -76,9 +76,20 @@ class BackendEntry:
     reason: str
 
 
+def build_entries(specs: list[str], options: AdapterOptions) -> list[BackendEntry]:
+    """Resolve and instantiate the named adapters (UnknownBackend for a name that is none)."""
+    entries = []
+    for spec in specs:
+        adapter = resolve(spec)(options)
+        ok, reason = adapter.available()
+        entries.append(BackendEntry(spec, adapter, ok, reason))
+    return entries
+
+
 @dataclass
 class RunState:
-    backends: list[BackendEntry]
+    specs: list[str]
+    options: AdapterOptions
     dtypes: list[str]
     seed: int
     is_controller: bool
@@ -86,6 +97,16 @@ class RunState:
     writer: ResultsWriter | None = None
     rows: list[dict] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
+    deferred: bool = False           # adapters built after the session starts
+    header_pending: bool = False     # their lines of the report header are still to be written
+    _backends: list[BackendEntry] | None = None
+
+    @property
+    def backends(self) -> list[BackendEntry]:
+        """The adapters, built on first use (see ``_defer_adapters``)."""
+        if self._backends is None:
+            self._backends = build_entries(self.specs, self.options)
+        return self._backends
 
 
 STATE = pytest.StashKey[RunState]()
@@ -164,21 +185,22 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"unknown dtype {', '.join(map(repr, bad))}; valid dtypes: "
                                 f"{', '.join(DTYPES)}")
     options = AdapterOptions(framework_defaults=config.getoption("--framework-defaults"))
-    entries = []
-    for spec in specs:
-        try:
-            cls = resolve(spec)
-        except UnknownBackend as e:
-            raise pytest.UsageError(str(e)) from None
-        adapter = cls(options)
-        ok, reason = adapter.available()
-        entries.append(BackendEntry(spec, adapter, ok, reason))
     cache = (None if config.getoption("--no-reference-cache") else
              ProblemCache(config.getoption("--reference-cache") or default_dir()))
     runner.use_disk_cache(cache)
-    state = RunState(entries, dtypes, config.getoption("--seed"),
+    state = RunState(specs, options, dtypes, config.getoption("--seed"),
                      is_controller=not hasattr(config, "workerinput"), reference_cache=cache)
     config.stash[STATE] = state
+    try:
+        state.deferred = _defer_adapters(config, state)
+        if state.deferred:
+            for spec in specs:
+                if spec not in BUILTIN:
+                    resolve(spec)
+        else:
+            state.backends  # noqa: B018 - built now, so that a bad name is a usage error here
+    except UnknownBackend as e:
+        raise pytest.UsageError(str(e)) from None
     results = config.getoption("--results")
     report = config.getoption("--report")
     if state.is_controller and report:
@@ -191,7 +213,36 @@ def pytest_configure(config: pytest.Config) -> None:
             state.writer = ResultsWriter(results)
         except OSError as e:
             raise pytest.UsageError(str(e)) from None
-        state.writer.write(_run_metadata(config, state))
+
+
+def _defer_adapters(config: pytest.Config, state: RunState) -> bool:
+    """Whether this process builds its adapters only after the session has started.
+
+    The xdist controller runs no case; it needs its adapters only for the report header and the
+    run record. Built in ``pytest_configure`` they made the workers wait for the controller's
+    own torch import (2-3 s on this project's machine) before xdist started them; built
+    lazily, that import overlaps the workers' start-up. Built-in names need no import to be
+    known; any other name is still imported, and refused, here."""
+    return state.is_controller and bool(getattr(config.option, "numprocesses", None))
+
+
+#: the run's state for hooks that get no config (pytest_runtest_logreport)
+_CONFIG_STATE: dict[str, RunState] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_sessionstart(session: pytest.Session):
+    """The run record, once every plugin's session start (xdist's start of the workers among
+    them) is done: it is the results file's first line, before any row."""
+    state: RunState = session.config.stash[STATE]
+    _CONFIG_STATE["state"] = state
+    yield
+    if state.header_pending:
+        terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+        for line in _backend_lines(state):
+            terminal.write_line(line)
+    if state.writer:
+        state.writer.write(_run_metadata(session.config, state))
 
 
 def _hypothesis_profile(config: pytest.Config) -> str:
@@ -259,14 +310,22 @@ def _check_unique_ids(items: list[pytest.Item]) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Case ids are unique; benchmarks run only with --benchmark-only (the default
-    conformance run stays fast)."""
+    conformance run stays fast); slow suites run first."""
     _check_unique_ids(items)
-    if config.getoption("--benchmark-only", default=False):
-        return
-    bench = [i for i in items if "benchmark" in getattr(i, "fixturenames", ())]
-    if bench:
-        config.hook.pytest_deselected(items=bench)
-        items[:] = [i for i in items if "benchmark" not in getattr(i, "fixturenames", ())]
+    if not config.getoption("--benchmark-only", default=False):
+        bench = [i for i in items if "benchmark" in getattr(i, "fixturenames", ())]
+        if bench:
+            config.hook.pytest_deselected(items=bench)
+            items[:] = [i for i in items if "benchmark" not in getattr(i, "fixturenames", ())]
+    run_slow_first(items)
+
+
+def run_slow_first(items: list[pytest.Item]) -> None:
+    """Move the items of suites marked ``nnconform_slow`` to the front, keeping every other
+    order. Under ``-n 2`` xdist hands out the collection front to back and each worker keeps a
+    few items queued, so a 3 s training scenario near the end ran while the other worker sat
+    idle (4 s of a 58 s run, 2026-12-03); at the front its cost spreads over the whole run."""
+    items.sort(key=lambda item: item.get_closest_marker("nnconform_slow") is None)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -400,14 +459,6 @@ def _crash_row(report, state: RunState) -> dict:
                            f"{str(report.longrepr).splitlines()[0]}")
 
 
-_CONFIG_STATE: dict[str, RunState] = {}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _CONFIG_STATE["state"] = session.config.stash[STATE]
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state: RunState = session.config.stash[STATE]
     if not state.is_controller:
@@ -434,6 +485,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state: RunState = config.stash[STATE]
     lines = [f"nnconform: dtypes {','.join(state.dtypes)}, seed {state.seed}, "
              f"hypothesis profile {_hypothesis_profile(config)}"]
+    if state.deferred:  # pytest_sessionstart writes them once xdist has started the workers
+        state.header_pending = True
+        return lines
+    return lines + _backend_lines(state)
+
+
+def _backend_lines(state: RunState) -> list[str]:
+    lines = []
     for b in state.backends:
         status = "" if b.available else f" -- UNAVAILABLE: {b.reason}"
         lines.append(f"nnconform backend {b.spec}: {b.adapter.framework_version} on "

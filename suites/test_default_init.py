@@ -11,10 +11,13 @@ distribution with >= 16384 elements, pooled over independent constructions where
 parameter is small (a bias), so the power statements of docs/statistics.md hold for each.
 """
 
+import pytest
 from hypothesis import given, strategies as st
 
 from harness.cases import Case, cases_from, generated, content_label
 from harness.tolerance import Rule
+
+pytestmark = pytest.mark.nnconform_slow  # harness/plugin.py run_slow_first
 
 STAT = Rule("statistical", 0.0)
 

@@ -17,8 +17,12 @@ and, where both are finite, the same stds within the rule's allowance. The worke
 themselves are checked on the reference in tests/reference/test_init.py.
 """
 
+import pytest
+
 from harness.cases import Case, cases_from
 from harness.tolerance import depth_profile
+
+pytestmark = pytest.mark.nnconform_slow  # harness/plugin.py run_slow_first
 
 DEPTH, WIDTH, BATCH = 100, 256, 16
 

@@ -9,8 +9,12 @@ Tolerance: iterated(T, matmul(k)) for T optimizer steps (or layers, for the deep
 network whose longest contraction is k (docs/tolerances.md), measured normwise.
 """
 
+import pytest
+
 from harness.cases import Case, cases_from
 from harness.tolerance import iterated, matmul
+
+pytestmark = pytest.mark.nnconform_slow  # harness/plugin.py run_slow_first
 
 
 def mlp(width: int = 200, depth: int = 3, dropout: float | None = None, bn: bool = False,

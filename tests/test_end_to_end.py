@@ -83,12 +83,35 @@ def test_torch_cuda_without_cuda_skips_everything_with_one_reason(tmp_path):
 
 @pytest.mark.parametrize("option, message", [
     ("--backend=tensorflow", "unknown backend 'tensorflow'; available: "),
+    ("--backend=no.such.module:Adapter", "cannot import backend 'no.such.module:Adapter'"),
     ("--dtype=float8", "unknown dtype 'float8'; valid dtypes: float64, float32"),
 ])
-def test_usage_errors_name_the_valid_choices(tmp_path, option, message):
-    proc, _ = run_suite(tmp_path, option, "suites/test_linear.py")
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_usage_errors_name_the_valid_choices(tmp_path, option, message, workers):
+    proc, _ = run_suite(tmp_path, option, *workers, "suites/test_linear.py")
     assert proc.returncode == 4
     assert message in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_xdist_controller_starts_the_workers_before_importing_torch(tmp_path):
+    """The controller's adapters are built after xdist has started the workers (their torch
+    import used to wait for the controller's); the header and the run record still have them."""
+    (tmp_path / "probe.py").write_text(
+        "import sys\n"
+        "def pytest_xdist_setupnodes(config, specs):\n"
+        f"    open({str(tmp_path / 'probe.txt')!r}, 'w').write(str('torch' in sys.modules))\n")
+    results = tmp_path / "r.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "probe", "-n", "2",
+                           f"--results={results}", "suites/test_linear.py::test_module"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert (tmp_path / "probe.txt").read_text() == "False"
+    assert "nnconform backend torch-cpu: torch " in proc.stdout
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert records[0]["record"] == "run"
+    assert records[0]["backends"][0]["framework_version"].startswith("torch ")
+    assert all(r["record"] == "case" for r in records[1:-1]) and records[-1]["record"] == "end"
 
 
 def test_misbehaving_adapters_are_recorded_and_the_run_completes(tmp_path):

@@ -118,3 +118,23 @@ def test_a_nan_scale_is_no_scale():
     c = compare({"o": np.ones(2)}, {"o": np.ones(2)}, {"o": np.array([np.nan, 2.0])}, "float64",
                 tol.elementwise())
     assert c.ok and c.atol == pytest.approx(tol.elementwise().limit * EPS["float64"] * 2.0)
+
+
+def test_all_finite_arrays_get_the_figures_of_the_masked_pass():
+    """All-finite answers skip the NaN/Inf masks; an extra NaN array, reported and left out,
+    changes none of the other arrays' figures (empty arrays and mixed scales included)."""
+    e = EPS["float64"]
+    expected = {"a": np.ones(3), "empty": np.zeros((0, 2)), "b": np.full(2, 4.0),
+                "c": np.full(4, 8.0)}
+    actual = {"a": expected["a"] * (1 + e), "empty": np.zeros((0, 2)),
+              "b": expected["b"] * (1 + 3 * e), "c": expected["c"].copy()}
+    scales = {"a": 0.0, "b": np.array([8.0, 4.0]), "c": 2.0}
+    fast = compare(actual, expected, scales, "float64", tol.elementwise())
+    masked = compare({**actual, "z": np.array([np.nan])}, {**expected, "z": np.array([1.0])},
+                     scales, "float64", tol.elementwise())
+    assert fast.ok and fast.problems == []
+    assert not masked.ok and masked.problems == ["z: NaN where the reference is finite (1 elements)"]
+    assert fast.worst == "b" and fast.err_eps == pytest.approx(3, rel=1e-3)
+    assert fast.atol == pytest.approx(tol.elementwise().limit * e * 8.0)
+    for figure in ("worst", "err_eps", "max_abs_err", "max_rel_err", "atol"):
+        assert getattr(masked, figure) == getattr(fast, figure), figure
