@@ -237,8 +237,8 @@ def pytest_sessionstart(session: pytest.Session):
     state: RunState = session.config.stash[STATE]
     _CONFIG_STATE["state"] = state
     yield
-    if state.header_pending:
-        terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if state.header_pending and terminal is not None:
         for line in _backend_lines(state):
             terminal.write_line(line)
     if state.writer:
