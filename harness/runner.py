@@ -129,7 +129,7 @@ def run_case(case: Case, adapter: Adapter, seed: int, *, backend_spec: str = "",
         return row
     except Exception as e:  # the adapter or framework raised
         row["time_backend_s"] = time.perf_counter() - t0
-        raised = str(e) if isinstance(e, IsolatedError) else f"{type(e).__name__}: {e}"
+        raised = _exception_text(e)
         if problem.reference_error:
             same = case.expect_error.lower() in str(e).lower()
             row.update(outcome="pass", message=f"raised as expected: {raised}"
@@ -153,6 +153,17 @@ def run_case(case: Case, adapter: Adapter, seed: int, *, backend_spec: str = "",
     except Exception as e:  # malformed result (wrong type, unreadable arrays)
         row.update(outcome="fail", message=f"malformed backend result: {type(e).__name__}: {e}")
     return _apply_expectations(row, adapter)
+
+
+#: where a framework's error text turns into its native backtrace (torch's C++ frames, with
+#: this process's addresses): kept out of rows, whose messages should say the same every run
+_NATIVE_BACKTRACE = "\nException raised from "
+
+
+def _exception_text(e: BaseException) -> str:
+    """``Type: message`` of what the backend raised, without a native backtrace."""
+    text = str(e) if isinstance(e, IsolatedError) else f"{type(e).__name__}: {e}"
+    return text.split(_NATIVE_BACKTRACE, 1)[0].rstrip()
 
 
 def _record_sample_tests(row: dict, tests: list) -> None:
