@@ -97,6 +97,7 @@ class RunState:
     writer: ResultsWriter | None = None
     rows: list[dict] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
+    started: str = field(default_factory=now)  # the run record's start_time, in every copy
     deferred: bool = False           # adapters built after the session starts
     header_pending: bool = False     # their lines of the report header are still to be written
     _backends: list[BackendEntry] | None = None
@@ -252,6 +253,7 @@ def _hypothesis_profile(config: pytest.Config) -> str:
 
 def _run_metadata(config: pytest.Config, state: RunState) -> dict[str, Any]:
     return run_record(
+        start_time=state.started,
         command=shlex.join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
         cwd=os.getcwd(), seed=state.seed, dtypes=state.dtypes,
         hypothesis_profile=_hypothesis_profile(config),

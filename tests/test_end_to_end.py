@@ -100,9 +100,10 @@ def test_xdist_controller_starts_the_workers_before_importing_torch(tmp_path):
         "import sys\n"
         "def pytest_xdist_setupnodes(config, specs):\n"
         f"    open({str(tmp_path / 'probe.txt')!r}, 'w').write(str('torch' in sys.modules))\n")
-    results = tmp_path / "r.jsonl"
+    results, report = tmp_path / "r.jsonl", tmp_path / "r.html"
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "probe", "-n", "2",
-                           f"--results={results}", "suites/test_linear.py::test_module"],
+                           f"--results={results}", f"--report={report}",
+                           "suites/test_linear.py::test_module"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"})
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -112,6 +113,9 @@ def test_xdist_controller_starts_the_workers_before_importing_torch(tmp_path):
     assert records[0]["record"] == "run"
     assert records[0]["backends"][0]["framework_version"].startswith("torch ")
     assert all(r["record"] == "case" for r in records[1:-1]) and records[-1]["record"] == "end"
+    # the report's date is the run's: from its start, not from when the report was written
+    assert records[0]["start_time"] < records[-1]["end_time"]
+    assert f"{records[0]['start_time']} to {records[-1]['end_time']}" in report.read_text()
 
 
 def test_misbehaving_adapters_are_recorded_and_the_run_completes(tmp_path):
