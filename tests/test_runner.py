@@ -15,6 +15,10 @@ RELU = Case(op="nn.ReLU", family="activation", label="t", rule=elementwise(),
             inputs=(Input((3, 4)),))
 LINEAR = Case(op="nn.Linear", family="module", label="t", rule=matmul(4),
               kwargs={"in_features": 4, "out_features": 2}, inputs=(Input((3, 4)),))
+#: an input of the wrong width: the reference raises, so must the backend
+LINEAR_MISMATCH = Case(op="nn.Linear", family="module", label="e",
+                       kwargs={"in_features": 4, "out_features": 2}, inputs=(Input((3, 5)),),
+                       backward=False, expect_error="cannot be multiplied")
 
 
 class Scaled(ReferenceBackend):
@@ -62,28 +66,20 @@ def test_unsupported_by_declaration_and_by_raising():
 
 
 def test_expected_error_passes_only_if_the_backend_raises():
-    case = Case(op="nn.Linear", family="module", label="e", kwargs={"in_features": 4,
-                "out_features": 2}, inputs=(Input((3, 5)),), backward=False,
-                expect_error="cannot be multiplied")
-
     class Silent(ReferenceBackend):
         name = "silent"
 
         def run_module(self, request):
             return ModuleResult([StepResult(outputs=(np.zeros((3, 2)),))])
 
-    assert run_case(case, ReferenceBackend(), 0)["outcome"] == "pass"
-    row = run_case(case, Silent(), 0)
+    assert run_case(LINEAR_MISMATCH, ReferenceBackend(), 0)["outcome"] == "pass"
+    row = run_case(LINEAR_MISMATCH, Silent(), 0)
     assert row["outcome"] == "fail" and "did not raise" in row["message"]
 
 
 def test_a_native_backtrace_stays_out_of_the_message():
     """torch appends its C++ frames, with this process's addresses, to some errors: a row's
     message keeps the error and drops them, so it reads the same in every run."""
-    case = Case(op="nn.Linear", family="module", label="e", kwargs={"in_features": 4,
-                "out_features": 2}, inputs=(Input((3, 5)),), backward=False,
-                expect_error="cannot be multiplied")
-
     class Native(ReferenceBackend):
         name = "native"
 
@@ -93,7 +89,7 @@ def test_a_native_backtrace_stays_out_of_the_message():
                                "call first):\nframe #0: c10::Error::Error() + 0x9d "
                                "(0x7fc7ec38eb8d in libc10.so)")
 
-    row = run_case(case, Native(), 0)
+    row = run_case(LINEAR_MISMATCH, Native(), 0)
     assert row["outcome"] == "pass"
     assert row["message"] == ("raised as expected: RuntimeError: shapes cannot be multiplied\n"
                               "only (3x5) and (4x2)")
